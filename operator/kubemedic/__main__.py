@@ -1,0 +1,5 @@
+"""``python -m kubemedic``: the same as the ``kubemedic`` command."""
+
+from kubemedic.cli import main
+
+raise SystemExit(main())
