@@ -46,6 +46,14 @@ class Model(BaseModel):
         """The JSON-ready dict of this model, as Kubernetes stores it."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
+    def to_manifest(self) -> dict[str, Any]:
+        """The JSON-ready dict of only the fields that were set, defaults left out.
+
+        This is what a human wrote: a manifest read with ``from_wire`` comes
+        back unchanged, which is what GitOps diffs and server-side apply need.
+        """
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
     @classmethod
     def from_wire(cls, data: Any) -> Self:
         """Parse a dict as read from the API server (or a YAML file)."""

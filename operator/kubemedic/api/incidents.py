@@ -138,9 +138,7 @@ class ActionRecord(Model):
         description="step: the name of the ladder step."
     )
     type: ActionType = Field(description="type of the action.")
-    object: ShortText | None = Field(
-        default=None, description="object acted on, as 'Kind name'."
-    )
+    object: ShortText | None = Field(default=None, description="object acted on, as 'Kind name'.")
     started_at: datetime.datetime = Field(description="startedAt: when the action began.")
     ended_at: datetime.datetime | None = Field(
         default=None, description="endedAt: when the mutation finished (or was refused)."

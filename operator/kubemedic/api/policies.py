@@ -34,13 +34,13 @@ from kubemedic.api.common import (
     Percent,
     PositiveSeconds,
     PromQL,
-    SecretKeyRef,
     Seconds,
+    SecretKeyRef,
     Severity,
     ShortText,
     Text,
 )
-from kubemedic.api.validations import cel
+from kubemedic.api.validations import cel, list_map
 
 KIND = "RemediationPolicy"
 PLURAL = "remediationpolicies"
@@ -120,6 +120,16 @@ class RestartBurst(Model):
 class PodFailureTrigger(Model):
     """Failures read from pod status."""
 
+    model_config = Model.model_config | {
+        "json_schema_extra": cel(
+            (
+                "(has(self.reasons) && size(self.reasons) > 0) || has(self.restartBurst)"
+                " || has(self.notReadyForSeconds)",
+                "podFailure needs at least one of reasons, restartBurst or notReadyForSeconds",
+            )
+        )
+    }
+
     reasons: Annotated[list[FailureReason], Field(max_length=16)] = Field(
         default_factory=list,
         description="reasons that count as a failure, matched against the current waiting or "
@@ -185,6 +195,22 @@ class TargetMapping(Model):
 
 class PrometheusTrigger(Model):
     """A PromQL query compared with a threshold, like an alerting rule."""
+
+    # NB: the CRD carries no defaults, so the rule spells out the model's
+    # default comparator (GreaterThan) for a manifest that leaves it out.
+    model_config = Model.model_config | {
+        "json_schema_extra": cel(
+            (
+                "!has(self.resolveThreshold) || ((has(self.comparator) ? self.comparator"
+                " : 'GreaterThan') in ['GreaterThan', 'GreaterOrEqual']"
+                " ? self.resolveThreshold <= self.threshold"
+                " : self.resolveThreshold >= self.threshold)",
+                "resolveThreshold must be on the healthy side of threshold: at or below it when "
+                "the comparator is GreaterThan or GreaterOrEqual, at or above it otherwise",
+                ".resolveThreshold",
+            )
+        )
+    }
 
     query: PromQL = Field(
         description="query is an instant-vector PromQL expression; each result series is one "
@@ -357,7 +383,11 @@ class ScaleAction(Model):
 
     model_config = Model.model_config | {
         "json_schema_extra": cel(
-            ("self.minReplicas <= self.maxReplicas", "minReplicas must not exceed maxReplicas"),
+            (
+                "(has(self.minReplicas) ? self.minReplicas : 1) <= self.maxReplicas",
+                "minReplicas (1 if unset) must not exceed maxReplicas",
+                ".minReplicas",
+            ),
             (
                 "has(self.replicasStep) != has(self.factorPercent)",
                 "set exactly one of replicasStep and factorPercent",
@@ -593,8 +623,15 @@ class Escalation(Model):
     )
     timeouts: Annotated[list[SeverityTimeout], Field(max_length=4)] = Field(
         default_factory=list,
-        description="timeouts per severity for acknowledgement and resolution.",
+        json_schema_extra=list_map("severity"),
+        description="timeouts per severity for acknowledgement and resolution, one entry per "
+        "severity.",
     )
+
+    @model_validator(mode="after")
+    def _one_timeout_per_severity(self) -> Escalation:
+        _require_unique("timeout severity", [t.severity.value for t in self.timeouts])
+        return self
 
 
 class ReceiverType(enum.StrEnum):
@@ -718,7 +755,9 @@ class Notifications(Model):
     """Receivers told about incidents."""
 
     receivers: Annotated[list[Receiver], Field(max_length=16)] = Field(
-        default_factory=list, description="receivers of incident notifications."
+        default_factory=list,
+        json_schema_extra=list_map("name"),
+        description="receivers of incident notifications, unique by name.",
     )
 
 
@@ -731,15 +770,19 @@ class RemediationPolicySpec(Model):
     model_config = Model.model_config | {
         "json_schema_extra": cel(
             (
-                "self.triggers.all(t, self.triggers.exists_one(u, u.name == t.name))",
-                "trigger names must be unique",
-                ".triggers",
+                "!has(self.actions) || self.actions.all(a, !has(a.triggers)"
+                " || a.triggers.all(n, self.triggers.exists(t, t.name == n)))",
+                "every name in actions[].triggers must be the name of a trigger",
+                ".actions",
             ),
             (
-                "!has(self.actions) || self.actions.all(a, self.actions.exists_one(b, "
-                "b.name == a.name))",
-                "action names must be unique",
-                ".actions",
+                "!has(self.escalation) || !has(self.escalation.receivers)"
+                " || self.escalation.receivers.all(r, has(self.notifications)"
+                " && has(self.notifications.receivers)"
+                " && self.notifications.receivers.exists(n, n.name == r))",
+                "every name in escalation.receivers must be the name of a receiver under "
+                "notifications.receivers",
+                ".escalation.receivers",
             ),
         )
     }
@@ -756,12 +799,14 @@ class RemediationPolicySpec(Model):
         default=Severity.SEV3, description="severity of incidents unless a trigger sets its own."
     )
     triggers: Annotated[list[Trigger], Field(min_length=1, max_length=16)] = Field(
-        description="triggers: the failure signals watched."
+        json_schema_extra=list_map("name"),
+        description="triggers: the failure signals watched, unique by name.",
     )
     actions: Annotated[list[Action], Field(max_length=16)] = Field(
         default_factory=list,
+        json_schema_extra=list_map("name"),
         description="actions: the remediation ladder, tried in order until the target is "
-        "healthy; past its end the incident escalates.",
+        "healthy; past its end the incident escalates. Names are unique.",
     )
     safety: Safety = Field(default_factory=Safety, description="safety rails of the ladder.")
     closing: Closing = Field(default_factory=Closing, description="closing rules.")

@@ -15,15 +15,18 @@ from typing import Any
 from pydantic import BaseModel
 
 # Keywords that have no place in a CRD schema or that we deliberately drop:
-# defaults live in the models, so GitOps manifests read back as written.
-_DROPPED_KEYS = {"title", "default", "$defs", "examples"}
+# defaults live in the models, so GitOps manifests read back as written;
+# propertyNames (the bounds of map keys) is not part of the API server's
+# schema language, the models still check the keys.
+_DROPPED_KEYS = {"title", "default", "$defs", "examples", "propertyNames"}
 
 
 def structural_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The structural OpenAPI v3 schema of ``model``, references inlined."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
     definitions = raw.get("$defs", {})
-    return _rewrite(raw, definitions)
+    schema: dict[str, Any] = _rewrite(raw, definitions)
+    return schema
 
 
 def _rewrite(node: Any, definitions: dict[str, Any]) -> Any:

@@ -19,3 +19,13 @@ def cel(*rules: tuple[str, str] | tuple[str, str, str]) -> dict[str, Any]:
             entry["fieldPath"] = rule[2]
         validations.append(entry)
     return {"x-kubernetes-validations": validations}
+
+
+def list_map(*keys: str) -> dict[str, Any]:
+    """Schema extras making an array a map keyed on ``keys``.
+
+    The API server then rejects two items with the same keys (naming the
+    duplicate's index), and server-side apply merges items by key instead of
+    replacing the whole list.
+    """
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": list(keys)}
