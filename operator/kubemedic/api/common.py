@@ -29,6 +29,9 @@ PromQL = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 Seconds = Annotated[int, Field(ge=0, le=31_536_000)]
 PositiveSeconds = Annotated[int, Field(ge=1, le=31_536_000)]
 Percent = Annotated[int, Field(ge=0, le=100)]
+# NB: strict, or pydantic would read "yes", "off" or 1 as a boolean that the
+# API server rejects; the models must never be more lenient than the CRD.
+Flag = Annotated[bool, Field(strict=True)]
 
 
 class Model(BaseModel):

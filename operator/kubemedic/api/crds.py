@@ -91,7 +91,7 @@ def policy_crd() -> dict[str, Any]:
         description="RemediationPolicy declares what to watch, what to do about failures, and the "
         "safety rails of doing it, for workloads of its namespace.",
         columns=[
-            {"name": "Mode", "type": "string", "jsonPath": ".spec.safety.mode"},
+            {"name": "Mode", "type": "string", "jsonPath": ".status.mode"},
             _condition_column("Ready", "Ready"),
             _condition_column("Allowed", "RemediationAllowed"),
             {"name": "Open", "type": "integer", "jsonPath": ".status.openIncidents"},

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from kubemedic.api.common import Condition, Model, Name, Severity, ShortText, Text
+from kubemedic.api.common import Condition, Flag, Model, Name, Severity, ShortText, Text
 from kubemedic.api.policies import ActionType, WorkloadKind
 
 KIND = "Incident"
@@ -93,7 +93,7 @@ class IncidentSpec(Model):
     commander: ShortText | None = Field(
         default=None, description="commander is the human leading the response."
     )
-    false_positive: bool = Field(
+    false_positive: Flag = Field(
         default=False,
         description="falsePositive, set by a human, resolves the incident without further "
         "actions and records it as a false positive.",
@@ -238,6 +238,13 @@ class IncidentStatus(Model):
     observed_retries: Annotated[int, Field(ge=0)] = Field(
         default=0, description="observedRetries: the spec.retries last honoured."
     )
+    timeouts_fired: Annotated[
+        list[Annotated[str, StringConstraints(max_length=32)]], Field(max_length=4)
+    ] = Field(
+        default_factory=list,
+        description="timeoutsFired: the escalation timeouts (AckTimeout, ResolveTimeout) that "
+        "already paged, so each pages once.",
+    )
     health: Health | None = Field(default=None, description="health: the latest observation.")
     timeline: Annotated[list[TimelineEntry], Field(max_length=TIMELINE_LIMIT)] = Field(
         default_factory=list,
@@ -274,3 +281,7 @@ class Incident(Model):
     metadata: dict[str, Any] = Field(default_factory=dict, description="metadata.")
     spec: IncidentSpec
     status: IncidentStatus = Field(default_factory=IncidentStatus)
+
+    def to_manifest(self) -> dict[str, Any]:
+        """What was set, always with apiVersion and kind, ready to apply."""
+        return {"apiVersion": self.api_version, "kind": self.kind} | super().to_manifest()

@@ -26,6 +26,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from kubemedic.api.common import (
     Condition,
+    Flag,
     LabelKey,
     LabelSelectorRequirement,
     LabelValue,
@@ -452,7 +453,7 @@ class PatchConfigMapAction(Model):
     data: Annotated[dict[LabelKey, Text], Field(min_length=1, max_length=32)] = Field(
         description="data keys and values to set."
     )
-    revert_on_resolve: bool = Field(
+    revert_on_resolve: Flag = Field(
         default=False,
         description="revertOnResolve restores the previous values when the incident resolves.",
     )
@@ -561,7 +562,7 @@ class Safety(Model):
         "what it would have done.",
     )
     cooldown_seconds: Seconds = Field(
-        default=300, description="cooldownSeconds between two actions on the same target."
+        default=60, description="cooldownSeconds between two actions on the same target."
     )
     max_actions_per_hour: Annotated[int, Field(ge=0, le=10_000)] = Field(
         default=20, description="maxActionsPerHour across the policy's targets."
@@ -576,6 +577,11 @@ class Safety(Model):
         default=25,
         description="maxUnavailablePercent of a workload's replicas that may be unavailable "
         "once a pod action has run; a pod action that would pass it is refused.",
+    )
+    storm_min_failing_targets: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=3,
+        description="stormMinFailingTargets: a storm needs at least this many failing targets, "
+        "so a policy with one or two workloads is never in a storm.",
     )
     storm_threshold_percent: Percent = Field(
         default=50,
@@ -816,16 +822,16 @@ class RemediationPolicySpec(Model):
     notifications: Notifications = Field(
         default_factory=Notifications, description="notification receivers."
     )
-    paused: bool = Field(
+    paused: Flag = Field(
         default=False,
         description="paused stops all actions of this policy; detection goes on.",
     )
 
     @model_validator(mode="after")
     def _names_resolve(self) -> RemediationPolicySpec:
-        _require_unique("trigger", [t.name for t in self.triggers])
-        _require_unique("action", [a.name for a in self.actions])
-        _require_unique("receiver", [r.name for r in self.notifications.receivers])
+        _require_unique("trigger name", [t.name for t in self.triggers])
+        _require_unique("action name", [a.name for a in self.actions])
+        _require_unique("receiver name", [r.name for r in self.notifications.receivers])
         trigger_names = {t.name for t in self.triggers}
         for action in self.actions:
             unknown = sorted(set(action.triggers or []) - trigger_names)
@@ -860,13 +866,18 @@ def _require_unique(what: str, names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise ValueError(f"{what} name {name!r} is used twice; names must be unique")
+            raise ValueError(f"{what} {name!r} is used twice; it must be unique")
         seen.add(name)
 
 
 class RemediationPolicyStatus(Model):
     """status of a RemediationPolicy: what the operator observed."""
 
+    mode: Mode | None = Field(
+        default=None,
+        description="mode in effect: spec.safety.mode with its default applied, so the MODE "
+        "column shows Enforce for a policy that does not spell it out.",
+    )
     observed_generation: Annotated[int, Field(ge=0)] | None = Field(
         default=None, description="observedGeneration of the spec last reconciled."
     )
@@ -901,3 +912,7 @@ class RemediationPolicy(Model):
     metadata: dict[str, Any] = Field(default_factory=dict, description="metadata.")
     spec: RemediationPolicySpec
     status: RemediationPolicyStatus | None = None
+
+    def to_manifest(self) -> dict[str, Any]:
+        """What was set, always with apiVersion and kind, ready to apply."""
+        return {"apiVersion": self.api_version, "kind": self.kind} | super().to_manifest()
