@@ -9,7 +9,7 @@ SHELL := bash
 PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed
-# Extra pytest arguments, e.g. make test PYTEST_ARGS="-k oom -x".
+# pytest arguments, e.g. make test PYTEST_ARGS="-x tests/e2e" (default: all of tests/).
 PYTEST_ARGS ?=
 # make test KEEP_DEVCLUSTER=1 leaves the cluster and Prometheus running.
 KEEP_DEVCLUSTER ?=
@@ -42,14 +42,14 @@ prometheus-install:
 deps: venv binaries prometheus-install
 
 lint: venv
-	$(VENV)/bin/ruff check operator tests
-	$(VENV)/bin/ruff format --check operator tests
+	$(VENV)/bin/ruff check operator tests hack/devcluster
+	$(VENV)/bin/ruff format --check operator tests hack/devcluster
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 # pytest exits 5 when it selects no test: no unit tests is no failure.
 unit: venv
-	@status=0; $(VENV)/bin/pytest tests -m "not cluster and not prometheus" $(PYTEST_ARGS) \
+	@status=0; $(VENV)/bin/pytest -m "not cluster and not prometheus" $(PYTEST_ARGS) \
 	  || status=$$?; \
 	if [[ $$status -eq 5 ]]; then echo "No unit tests selected"; status=0; fi; \
 	exit $$status
@@ -63,7 +63,7 @@ test:
 	hack/devcluster up >/dev/null; \
 	hack/devcluster prometheus-up >/dev/null; \
 	echo "Set-up took $$(( $$(date +%s) - started ))s (lint included: $$(( lint_done - started ))s)"; \
-	status=0; $(VENV)/bin/pytest tests $(PYTEST_ARGS) || status=$$?; \
+	status=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
 	if [[ $$status -eq 5 ]]; then echo "pytest collected no tests: the suite is missing" >&2; fi; \
 	exit $$status
 
