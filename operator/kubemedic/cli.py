@@ -91,13 +91,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kubemedic import running  # noqa: PLC0415  (kopf is heavy: import it only to run)
+    from kubemedic import running
 
     return running.run_operator(args)
 
 
 def _crds(args: argparse.Namespace) -> int:
-    from kubemedic.api import crds  # noqa: PLC0415
+    from kubemedic.api import crds
 
     documents = crds.all_crds()
     if args.out is None:
@@ -112,7 +112,7 @@ def _crds(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from kubemedic import reporting  # noqa: PLC0415
+    from kubemedic import reporting
 
     return reporting.print_report(namespace=args.namespace)
 
