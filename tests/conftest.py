@@ -31,11 +31,13 @@ from kubernetes.client.exceptions import ApiException
 # The helpers in tests/support import as `support`.
 sys.path.insert(0, str(Path(__file__).parent))
 
+from support.crds import kubemedic_crds
 from support.devclusters import DevCluster, find_state_dir, run_devcluster, start_devcluster
+from support.operators import OperatorProcess
 from support.exporters import Exporter, ExporterServer
 from support.prometheuses import PrometheusServer
 
-CLUSTER_FIXTURES = {"devcluster", "kube_api", "namespace"}
+CLUSTER_FIXTURES = {"devcluster", "kube_api", "namespace", "kubemedic_crds", "operator"}
 PROMETHEUS_FIXTURES = {"prometheus", "exporter", "exporter_server"}
 LOG_LINES_ON_FAILURE = 60
 
@@ -164,6 +166,10 @@ def pytest_runtest_makereport(
             if tail:
                 report.sections.append((f"log of {path.stem} during the test", tail))
         report.sections.append(("devcluster logs", f"Every component's full log: {logs}"))
+        operator = getattr(item, "kubemedic_operator", None)
+        if operator is not None:
+            lines = operator.logs().splitlines()
+            report.sections.append(("log of the operator", "\n".join(lines[-150:])))
     return report
 
 
@@ -178,3 +184,29 @@ def read_log_tail(path: Path, *, offset: int) -> str:
     skipped = len(lines) - LOG_LINES_ON_FAILURE
     shown = "\n".join(lines[-LOG_LINES_ON_FAILURE:])
     return f"[{skipped} earlier lines in {path}]\n{shown}" if skipped > 0 else shown
+
+
+@pytest.fixture
+def operator(
+    devcluster: DevCluster,
+    kubemedic_crds: list[str],
+    namespace: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[OperatorProcess]:
+    """A `kubemedic run` process watching this test's namespace (not yet started).
+
+    Call `.start()` once the test's policies exist, or before; the process is
+    stopped at the end and its log is shown when the test fails.
+    """
+    process = OperatorProcess(
+        kubeconfig=devcluster.kubeconfig,
+        namespace=namespace,
+        log_path=tmp_path / "operator.log",
+    )
+    request.node.kubemedic_operator = process
+    yield process
+    process.stop()
+
+
+__all__ = ["kubemedic_crds"]
