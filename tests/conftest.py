@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.crds import kubemedic_crds
 from support.devclusters import DevCluster, find_state_dir, run_devcluster, start_devcluster
-from support.operators import OperatorProcess
 from support.exporters import Exporter, ExporterServer
+from support.operators import OperatorProcess
 from support.prometheuses import PrometheusServer
 
 CLUSTER_FIXTURES = {"devcluster", "kube_api", "namespace", "kubemedic_crds", "operator"}

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from kubernetes.client import ApiClient, CoreV1Api
+
 from support.incidents import (
     create_policy,
     list_incidents,
