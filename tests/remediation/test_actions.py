@@ -28,6 +28,10 @@ from kubernetes.client import (
 from kubemedic.api.incidents import ActionResult, Target
 from kubemedic.api.policies import Action, ActionType
 from kubemedic.clients.acting import ActionOutcome, ActionRequest, Actuator
+from kubemedic.clients.apiserver import ApiServer
+from kubemedic.clients.workloads import observe_workload
+from kubemedic.errors import RefusedError
+from support.devclusters import REPO, DevCluster
 from support.workloads import create_deployment, wait_for_ready_pods, wait_for_rollout
 
 pytestmark = pytest.mark.cluster
@@ -93,15 +97,16 @@ def replica_set_names(api: ApiClient, namespace: str) -> set[str]:
 
 
 def snapshot(api: ApiClient, namespace: str) -> dict[str, Any]:
-    """Everything a step could mutate in the namespace, by resourceVersion."""
+    """What a step could write in the namespace (leaving out what controllers write)."""
     core, apps = CoreV1Api(api), AppsV1Api(api)
+    hpas = AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(namespace).items
     return {
         "pods": {
-            p.metadata.name: p.metadata.resource_version
+            p.metadata.name: (p.metadata.uid, p.metadata.annotations, p.metadata.deletion_timestamp)
             for p in core.list_namespaced_pod(namespace).items
         },
         "deployments": {
-            d.metadata.name: d.metadata.resource_version
+            d.metadata.name: (d.metadata.generation, d.metadata.annotations)
             for d in apps.list_namespaced_deployment(namespace).items
         },
         "configmaps": {
@@ -109,10 +114,8 @@ def snapshot(api: ApiClient, namespace: str) -> dict[str, Any]:
             for c in core.list_namespaced_config_map(namespace).items
         },
         "hpas": {
-            h.metadata.name: h.metadata.resource_version
-            for h in AutoscalingV2Api(api)
-            .list_namespaced_horizontal_pod_autoscaler(namespace)
-            .items
+            h.metadata.name: (h.spec.min_replicas, h.spec.max_replicas, h.metadata.annotations)
+            for h in hpas
         },
         "jobs": {j.metadata.name for j in BatchV1Api(api).list_namespaced_job(namespace).items},
     }
@@ -285,14 +288,16 @@ async def test_a_paused_rollout_is_left_alone(
 ) -> None:
     AppsV1Api(kube_api).patch_namespaced_deployment(APP, shop, {"spec": {"paused": True}})
     request = make_request(shop, {"type": "RolloutRestart"})
-    before = snapshot(kube_api, shop)
+    # NB: the controller writes the paused condition into status meanwhile,
+    # so the spec's generation is what must stay.
+    before = AppsV1Api(kube_api).read_namespaced_deployment(APP, shop).metadata.generation
 
     outcome = await actuator.perform(request)
 
     assert outcome == ActionOutcome(
         ActionResult.SKIPPED, f"rollout is paused: Deployment {shop}/{APP} has spec.paused"
     )
-    assert snapshot(kube_api, shop) == before
+    assert AppsV1Api(kube_api).read_namespaced_deployment(APP, shop).metadata.generation == before
 
 
 async def test_a_gone_workload_is_skipped(namespace: str, actuator: Actuator) -> None:
@@ -442,6 +447,7 @@ async def test_run_job_creates_a_labelled_job_and_poll_follows_it(
 
 async def test_job_templates_are_validated_by_a_dry_run(shop: str, actuator: Actuator) -> None:
     assert await actuator.validate_job_template(shop, JOB_TEMPLATE) is None
+
     broken = {"template": {"spec": {"restartPolicy": "Always", "containers": []}}}
     problem = await actuator.validate_job_template(shop, broken)
     assert problem is not None
@@ -581,3 +587,55 @@ async def test_the_same_request_twice_mutates_once(
         deployment = AppsV1Api(kube_api).read_namespaced_deployment(APP, shop)
         assert deployment.metadata.annotations["kubemedic.io/action-key"] == request.key
         assert deployment.metadata.generation == generation
+
+
+# --- Observation and RBAC -----------------------------------------------------------------------
+
+
+async def test_observing_a_deployment_reports_counts_and_pods(
+    kube_api: ApiClient, shop: str
+) -> None:
+    observation = await observe_workload(
+        kube_api, Target(kind="Deployment", namespace=shop, name=APP)
+    )
+
+    assert observation.display == f"Deployment {shop}/{APP}"
+    assert (observation.desired_replicas, observation.ready_replicas) == (2, 2)
+    assert observation.is_rollout_complete
+    assert observation.selector == f"app={APP}"
+    assert [pod.name for pod in observation.pods] == pod_names(kube_api, shop)
+    assert all(pod.ready and pod.phase == "Running" for pod in observation.pods)
+
+
+async def test_the_operator_role_allows_every_step(
+    kube_api: ApiClient, devcluster: DevCluster, shop: str
+) -> None:
+    devcluster.kubectl("apply", "-f", str(REPO / "manifests" / "rbac.yaml"))
+    as_operator = ApiClient(
+        kube_api.configuration,
+        header_name="Impersonate-User",
+        header_value="system:serviceaccount:kubemedic-system:kubemedic",
+    )
+    actuator = Actuator(as_operator)
+    roll_out_new_image(kube_api, shop, "registry.invalid/kubemedic/demo-app:v2")
+    create_config_map(kube_api, shop)
+    create_hpa(kube_api, shop, minimum=1, maximum=3)
+    steps = [
+        {"type": "Rollback"},
+        {"type": "RolloutRestart"},
+        {"type": "Scale", "scale": {"replicasStep": 1, "maxReplicas": 5}},
+        {"type": "RunJob", "runJob": {"jobTemplate": JOB_TEMPLATE}},
+        {"type": "PatchConfigMap", "patchConfigMap": {"name": "flags", "data": {"a": "b"}}},
+        {"type": "EvictPod"},
+    ]
+
+    for step in steps:
+        pods = (pod_names(kube_api, shop)[0],) if step["type"] == "EvictPod" else ()
+        outcome = await actuator.perform(make_request(shop, step, pods=pods))
+        assert outcome.result in (ActionResult.SUCCEEDED, ActionResult.PENDING), outcome.message
+    assert await actuator.validate_job_template(shop, JOB_TEMPLATE) is None
+
+    # The impersonation is real: what the role leaves out is refused.
+    with pytest.raises(RefusedError) as refusal:
+        await ApiServer(as_operator).delete(f"/api/v1/namespaces/{shop}/configmaps/flags")
+    assert refusal.value.status == 403
