@@ -233,7 +233,7 @@ async def test_a_disruption_budget_blocks_eviction_with_its_reason(
     outcome = await actuator.perform(request)
 
     assert outcome.result == ActionResult.BLOCKED
-    assert outcome.message.startswith(f"Could not evict Pod {shop}/{victim}: {victim}: ")
+    assert outcome.message.startswith(f"Could not evict Pod {shop}/{victim}: Cannot evict pod")
     assert "Cannot evict pod as it would violate the pod's disruption budget" in outcome.message
     assert victim in pod_names(kube_api, shop)
     assert await actuator.find_done(request) is None

@@ -40,7 +40,7 @@ class Tally:
 
     removed: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)  # gone, replaced or terminating
-    refused: list[str] = field(default_factory=list)  # 'name: reason'
+    refused: list[str] = field(default_factory=list)  # 'Pod ns/name: reason'
 
 
 def chosen_pods(request: ActionRequest) -> tuple[str, ...]:
@@ -83,7 +83,7 @@ async def remove_pods(server: ApiServer, request: ActionRequest) -> ActionOutcom
     if tally.refused:
         return ActionOutcome(
             ActionResult.BLOCKED,
-            f"Could not {verb} Pod {namespace}/{', '.join(names)}: {'; '.join(tally.refused)}",
+            f"Could not {verb} {'; '.join(tally.refused)}",
             f"Pod {names[0]}" if len(names) == 1 else None,
         )
     return ActionOutcome(
@@ -152,7 +152,7 @@ async def remove_pod(server: ApiServer, request: ActionRequest, name: str, tally
         if error.status != EVICTION_REFUSED_STATUS:
             raise
         logger.warning("Eviction of Pod %s/%s refused: %s", namespace, name, error)
-        tally.refused.append(f"{name}: {error}")
+        tally.refused.append(f"Pod {namespace}/{name}: {error}")
         return
     tally.removed.append(name)
 
