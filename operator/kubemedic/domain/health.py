@@ -29,6 +29,8 @@ _ALWAYS_UNHEALTHY_WAITING = {
     FailureReason.CREATE_CONTAINER_CONFIG_ERROR.value,
 }
 
+_FINISHED_PHASES = {"Succeeded", "Failed"}
+
 
 @dataclasses.dataclass(frozen=True)
 class Reading:
@@ -74,6 +76,10 @@ def assess_pods(
     otherwise, *since* the latest of those failures ended.
     """
     live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    # NB: a workload's Failed pods (evicted ones linger until garbage collection)
+    # were replaced by its controller; they are history, not replicas.
+    if workload is not None:
+        live = [p for p in live if (p.get("status") or {}).get("phase") not in _FINISHED_PHASES]
     reasons = {r.value for r in trigger.reasons} if trigger is not None else set()
     window_start = now - datetime.timedelta(seconds=window_seconds)
     problems: list[str] = []
