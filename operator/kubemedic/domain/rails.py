@@ -165,6 +165,9 @@ def is_storm(spec: RemediationPolicySpec, *, failing: int, total: int) -> bool:
     return failing * 100 >= safety.storm_threshold_percent * total
 
 
-def _budget_frees_at(recent: Sequence[datetime.datetime], limit: int) -> datetime.datetime:
-    # The budget frees when the oldest action that still counts leaves the hour.
+def _budget_frees_at(recent: Sequence[datetime.datetime], limit: int) -> datetime.datetime | None:
+    # The budget frees when the oldest action that still counts leaves the hour;
+    # a budget of zero never does.
+    if limit <= 0:
+        return None
     return recent[len(recent) - limit] + datetime.timedelta(hours=1)
