@@ -38,6 +38,7 @@ class OperatorProcess:
         prometheus_url: str | None = None,
         resync_seconds: float = 1.0,
         extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.namespace = namespace
@@ -45,6 +46,7 @@ class OperatorProcess:
         self.prometheus_url = prometheus_url
         self.resync_seconds = resync_seconds
         self.extra_args = extra_args
+        self.env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -55,6 +57,7 @@ class OperatorProcess:
             "KUBECONFIG": str(self.kubeconfig),
             "PYTHONPATH": str(OPERATOR_DIR),
             "KUBEMEDIC_RESYNC_SECONDS": str(self.resync_seconds),
+            **self.env,
         }
         command = [
             sys.executable,
@@ -105,6 +108,11 @@ class OperatorProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait(5)
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        """Wait for the process to end by itself; its exit code."""
+        assert self.process is not None
+        return self.process.wait(timeout)
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no Lease release, as a crash."""

@@ -22,7 +22,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-from kubemedic import metrics
+from kubemedic import failpoints, metrics
 from kubemedic.api.common import utcnow
 from kubemedic.api.incidents import (
     ActionRecord,
@@ -296,6 +296,7 @@ async def _run_step(ctl: Controller, incident: Incident, entry: PolicyEntry, pla
         )
         # NB: the key is stored before the mutation; see the module docstring.
         incident = await ctl.store.write_status(incident, status)
+    failpoints.hit("after-action-key")
     incident = await ctl.carry_out(incident, dataclasses.replace(plan, status=status))
 
     request = _request(incident, step.key, step.action, pods, is_dry_run=is_dry_run)
@@ -310,6 +311,7 @@ async def _run_step(ctl: Controller, incident: Incident, entry: PolicyEntry, pla
         object_,
     )
     outcome = await _perform(ctl, request)
+    failpoints.hit("after-mutation")
     await _record_outcome(ctl, incident, entry, step.key, step.action, outcome)
 
 
