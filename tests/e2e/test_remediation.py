@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from kubernetes.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api, PolicyV1Api
+
 from support.incidents import (
     create_policy,
     list_incidents,
