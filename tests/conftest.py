@@ -17,6 +17,7 @@ that test (`logs/` in the devcluster's state folder).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import uuid
@@ -66,8 +67,9 @@ def kube_api(devcluster: DevCluster) -> Iterator[ApiClient]:
 def namespace(kube_api: ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace, named after the test, deleted (not awaited) after it."""
     core = CoreV1Api(kube_api)
-    stem = request.node.name.removeprefix("test_").replace("_", "-").lower()[:40].strip("-")
-    name = f"{stem}-{uuid.uuid4().hex[:5]}"
+    # NB: parametrized tests carry brackets in their names; names take [a-z0-9-].
+    stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.removeprefix("test_").lower())
+    name = f"{stem[:40].strip('-')}-{uuid.uuid4().hex[:5]}"
     core.create_namespace({"metadata": {"name": name, "labels": {"kubemedic.dev/test": "true"}}})
 
     # Pods are rejected until the namespace's default ServiceAccount exists.

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -156,24 +155,6 @@ def create_hpa(api: ApiClient, namespace: str, *, minimum: int, maximum: int) ->
         },
     }
     AutoscalingV2Api(api).create_namespaced_horizontal_pod_autoscaler(namespace, body)
-
-
-@pytest.fixture
-def namespace(kube_api: ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace, named after the test and its parameters.
-
-    NB: this shadows the shared fixture of tests/conftest.py, whose names keep
-    the brackets of parametrized tests, which the API server refuses.
-    """
-    core = CoreV1Api(kube_api)
-    stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.removeprefix("test_").lower())
-    name = f"{stem[:40].strip('-')}-{uuid.uuid4().hex[:5]}"
-    core.create_namespace({"metadata": {"name": name, "labels": {"kubemedic.dev/test": "true"}}})
-    wait_until(
-        lambda: core.list_namespaced_service_account(name).items, what="the default ServiceAccount"
-    )
-    yield name
-    core.delete_namespace(name)
 
 
 @pytest.fixture
