@@ -2,9 +2,9 @@
 
 ``Ready`` says whether the spec is usable (and if not, what to fix);
 ``RemediationAllowed`` says whether the policy may act right now, with the
-first reason it may not: Paused, DryRun (it plans, it does not act),
-StormDetected, BudgetExhausted. The counters are derived from the policy's
-incidents each time, never accumulated, so they cannot drift.
+first reason it may not, in this order: Paused, InvalidSpec, StormDetected,
+BudgetExhausted, DryRun (it plans, it does not act). The counters are derived
+from the policy's incidents each time, never accumulated, so they cannot drift.
 """
 
 from __future__ import annotations
