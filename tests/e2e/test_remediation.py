@@ -11,7 +11,14 @@ import time
 from typing import Any
 
 import pytest
-from kubernetes.client import ApiClient, AppsV1Api, AutoscalingV2Api, CoreV1Api, PolicyV1Api
+from kubernetes.client import (
+    ApiClient,
+    AppsV1Api,
+    AutoscalingV2Api,
+    BatchV1Api,
+    CoreV1Api,
+    PolicyV1Api,
+)
 
 from support.incidents import (
     create_policy,
@@ -361,3 +368,72 @@ def test_dry_run_mutates_nothing_and_records_what_it_would_have_done(
     assert "ActionDryRun" in timeline_types(incident)
     time.sleep(2)
     assert {p.metadata.uid for p in pods_of(kube_api, namespace, "api")} == before
+
+
+def test_a_config_map_patch_is_reverted_when_the_incident_resolves(
+    kube_api: ApiClient, namespace: str, operator: OperatorProcess
+) -> None:
+    create_deployment(kube_api, namespace, "api", replicas=1)
+    core = CoreV1Api(kube_api)
+    flags: Any = {"metadata": {"name": "flags"}, "data": {"breaker": "closed"}}
+    core.create_namespaced_config_map(namespace, flags)
+    trip = {
+        "name": "trip-breaker",
+        "type": "PatchConfigMap",
+        "patchConfigMap": {"name": "flags", "data": {"breaker": "open"}, "revertOnResolve": True},
+        "verification": {"timeoutSeconds": 30},
+    }
+    create_policy(kube_api, namespace, policy("oom", app="api", actions=[trip]))
+    operator.start()
+
+    simulate_oom_kill(kube_api, namespace, pods_of(kube_api, namespace, "api")[0].metadata.name)
+    wait_for(
+        lambda: core.read_namespaced_config_map("flags", namespace).data["breaker"] == "open",
+        timeout=30,
+        what="the breaker tripped",
+    )
+    resolved = wait_for_phase(kube_api, namespace, "Resolved", timeout=60)
+
+    assert core.read_namespaced_config_map("flags", namespace).data["breaker"] == "closed"
+    assert "ActionReverted" in timeline_types(resolved)
+
+
+def test_a_runbook_job_runs_with_the_incident_in_its_environment(
+    kube_api: ApiClient, namespace: str, operator: OperatorProcess
+) -> None:
+    create_deployment(kube_api, namespace, "api", replicas=1)
+    runbook = {
+        "name": "heap-dump",
+        "type": "RunJob",
+        "runJob": {
+            "jobTemplate": {
+                "backoffLimit": 0,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "dump",
+                                "image": "registry.invalid/tools:v1",
+                                "command": ["dump-heap"],
+                            }
+                        ],
+                    }
+                },
+            }
+        },
+        "verification": {"timeoutSeconds": 60},
+    }
+    create_policy(kube_api, namespace, policy("oom", app="api", actions=[runbook]))
+    operator.start()
+
+    simulate_oom_kill(kube_api, namespace, pods_of(kube_api, namespace, "api")[0].metadata.name)
+    resolved = wait_for_phase(kube_api, namespace, "Resolved", timeout=60)
+
+    [action] = actions_of(resolved)
+    assert (action["type"], action["result"]) == ("RunJob", "Succeeded")
+    [job] = BatchV1Api(kube_api).list_namespaced_job(namespace).items
+    assert job.metadata.labels["kubemedic.io/incident"] == resolved["metadata"]["name"]
+    env = {e.name: e.value for e in job.spec.template.spec.containers[0].env}
+    assert env["KUBEMEDIC_INCIDENT"] == resolved["metadata"]["name"]
+    assert env["KUBEMEDIC_TARGET_NAME"] == "api"

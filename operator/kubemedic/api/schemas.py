@@ -75,6 +75,9 @@ def _rewrite(node: Any, definitions: dict[str, Any]) -> Any:
     if "const" in result:
         result["enum"] = [result.pop("const")]
         result.setdefault("type", "string")
-    if result.get("x-kubernetes-preserve-unknown-fields") and "type" not in result:
-        result["type"] = "object"
+    if result.get("x-kubernetes-preserve-unknown-fields"):
+        # NB: ``additionalProperties: true`` beside it would make the API
+        # server prune (or, strictly, reject) every field nested in the values.
+        result.pop("additionalProperties", None)
+        result.setdefault("type", "object")
     return result

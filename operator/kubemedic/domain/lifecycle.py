@@ -520,6 +520,13 @@ def finish_action(
     return updated, [Note("Warning", reason, message[:1024], on_target=True)]
 
 
+def record_revert(
+    status: IncidentStatus, step: str, message: str, *, now: datetime.datetime
+) -> IncidentStatus:
+    """The status after a step's change was undone (or not) on resolution."""
+    return add_entry(status, "ActionReverted", f"Step {step}: {message}", now=now)
+
+
 def refuse_action(
     status: IncidentStatus, step: StepPlan, verdict: Verdict, *, now: datetime.datetime
 ) -> tuple[IncidentStatus, list[Note]]:

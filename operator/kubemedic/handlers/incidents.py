@@ -29,6 +29,7 @@ from kubemedic.api.incidents import (
     ActionResult,
     HealthState,
     Incident,
+    IncidentStatus,
     Phase,
     Target,
     TargetKind,
@@ -180,6 +181,10 @@ async def _reconcile(ctl: Controller, incident: Incident, entry: PolicyEntry | N
         if plan.status.phase == Phase.RESOLVED and incident.status.phase != Phase.RESOLVED:
             logger.info("Resolving Incident %s/%s: %s", *_identity(incident), plan.status.message)
             _count_resolution(incident, plan)
+            if entry is not None:
+                plan = dataclasses.replace(
+                    plan, status=await _revert_on_resolve(ctl, incident, entry, plan.status)
+                )
         incident = await ctl.store.write_status(incident, plan.status)
     incident = await ctl.carry_out(incident, plan)
 
@@ -354,6 +359,35 @@ async def _settle(
             outcome.object,
         )
     return await _record_outcome(ctl, incident, entry, pending.key, action, outcome)
+
+
+async def _revert_on_resolve(
+    ctl: Controller, incident: Incident, entry: PolicyEntry, status: IncidentStatus
+) -> IncidentStatus:
+    """Undo the incident's ConfigMap patches that asked to be undone on resolution."""
+    is_dry_run = entry.spec.safety.mode == Mode.DRY_RUN
+    for record in status.actions:
+        action = _action_named(entry, record.step)
+        if (
+            action is None
+            or action.patch_config_map is None
+            or not action.patch_config_map.revert_on_resolve
+            or record.result != ActionResult.SUCCEEDED
+        ):
+            continue
+        request = _request(incident, record.key, action, (), is_dry_run=is_dry_run)
+        try:
+            outcome = await ctl.actuator.revert(request)
+        except KubemedicError as exc:
+            outcome = ActionOutcome(ActionResult.FAILED, f"reverting step {record.step}: {exc}")
+        logger.info(
+            "Reverting step %s of Incident %s/%s: %s",
+            record.step,
+            *_identity(incident),
+            outcome.message,
+        )
+        status = lifecycle.record_revert(status, record.step, outcome.message, now=utcnow())
+    return status
 
 
 async def _perform(ctl: Controller, request: ActionRequest) -> ActionOutcome:
