@@ -23,36 +23,19 @@ def set_condition(
     generation: int | None = None,
 ) -> list[Condition]:
     """The conditions with ``type_`` set as given, in their original order."""
-    updated: list[Condition] = []
-    found = False
-    for condition in conditions:
-        if condition.type != type_:
-            updated.append(condition)
-            continue
-        found = True
-        flipped = condition.status != status
-        updated.append(
-            Condition(
-                type=type_,
-                status=status,
-                reason=reason,
-                message=message,
-                observed_generation=generation,
-                last_transition_time=now if flipped else condition.last_transition_time,
-            )
-        )
-    if not found:
-        updated.append(
-            Condition(
-                type=type_,
-                status=status,
-                reason=reason,
-                message=message,
-                observed_generation=generation,
-                last_transition_time=now,
-            )
-        )
-    return updated
+    previous = find_condition(conditions, type_)
+    flipped = previous is None or previous.status != status
+    condition = Condition(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message,
+        observed_generation=generation,
+        last_transition_time=now if flipped or previous is None else previous.last_transition_time,
+    )
+    if previous is None:
+        return [*conditions, condition]
+    return [condition if c.type == type_ else c for c in conditions]
 
 
 def find_condition(conditions: list[Condition], type_: str) -> Condition | None:

@@ -669,45 +669,33 @@ def _check_timeouts(
     if timeouts is None or status.detected_at is None:
         return status, [], False
     age = (now - status.detected_at).total_seconds()
-    # NB: each timeout escalates once; escalationLevel records that it did.
-    if (
-        timeouts.ack_timeout_seconds is not None
-        and status.acknowledged_at is None
-        and age >= timeouts.ack_timeout_seconds
-        and not _has_fired(status, "AckTimeout")
-    ):
-        message = f"not acknowledged within {timeouts.ack_timeout_seconds}s"
+    candidates = (
+        (
+            "AckTimeout",
+            timeouts.ack_timeout_seconds,
+            status.acknowledged_at is None,
+            "not acknowledged",
+        ),
+        ("ResolveTimeout", timeouts.resolve_timeout_seconds, True, "not resolved"),
+    )
+    # NB: each timeout pages once; timeoutsFired records that it did.
+    for name, seconds, is_due, what in candidates:
+        if seconds is None or not is_due or age < seconds or name in status.timeouts_fired:
+            continue
+        message = f"Paging: {what} within {seconds}s"
         updated = status.model_copy(
             update={
                 "escalation_level": status.escalation_level + 1,
-                "timeouts_fired": [*status.timeouts_fired, "AckTimeout"],
+                "timeouts_fired": [*status.timeouts_fired, name],
             }
         )
-        updated = add_entry(updated, "AckTimeout", f"Paging: {message}", now=now)
-        return updated, [Note("Warning", ESCALATED_EVENT, f"Paging: {message}")], True
-    if (
-        timeouts.resolve_timeout_seconds is not None
-        and age >= timeouts.resolve_timeout_seconds
-        and not _has_fired(status, "ResolveTimeout")
-    ):
-        message = f"not resolved within {timeouts.resolve_timeout_seconds}s"
-        updated = status.model_copy(
-            update={
-                "escalation_level": status.escalation_level + 1,
-                "timeouts_fired": [*status.timeouts_fired, "ResolveTimeout"],
-            }
-        )
-        updated = add_entry(updated, "ResolveTimeout", f"Paging: {message}", now=now)
-        return updated, [Note("Warning", ESCALATED_EVENT, f"Paging: {message}")], True
+        updated = add_entry(updated, name, message, now=now)
+        return updated, [Note("Warning", ESCALATED_EVENT, message)], True
     return status, [], False
 
 
 def _timeouts_for(policy: RemediationPolicySpec, severity: Severity) -> SeverityTimeout | None:
     return next((t for t in policy.escalation.timeouts if t.severity == severity), None)
-
-
-def _has_fired(status: IncidentStatus, timeout: str) -> bool:
-    return timeout in status.timeouts_fired
 
 
 def _resolve(
