@@ -6,6 +6,11 @@ the window is on the failing side and the series covers the whole window. So
 a restarted operator judges exactly as the old one would have, with no
 pending state to lose. ``resolveThreshold`` gives hysteresis: between the two
 thresholds a target is neither failing nor healthy.
+
+A failure whose run reaches back to the first sample is *continuing*: it
+began before the window, and the evaluation that saw it begin already
+signalled it. Its ``failing_since`` is only the window's edge, which moves
+with every evaluation, so it must not name new evidence.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Evaluation:
     value: float | None
     message: str
     failing_since: datetime.datetime | None = None
+    is_continuing: bool = False
 
 
 def is_failing(value: float, comparator: Comparator, threshold: float) -> bool:
@@ -137,12 +143,14 @@ def evaluate_result(
             continue
         samples = [(float(t), _as_float(v)) for t, v in series.get("values") or []]
         verdict, value, since = evaluate_series(samples, trigger, now=now)
+        first = next((t for t, v in samples if not math.isnan(v)), None)
         evaluation = Evaluation(
             target=target,
             verdict=verdict,
             value=value,
             message=describe(verdict, value, trigger),
             failing_since=since,
+            is_continuing=since is not None and since.timestamp() == first,
         )
         previous = by_target.get(target)
         if previous is None or _rank(evaluation.verdict) < _rank(previous.verdict):

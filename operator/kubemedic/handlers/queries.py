@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from kubemedic import metrics
 from kubemedic.api.common import utcnow
-from kubemedic.api.incidents import HealthState, Target, TargetKind
+from kubemedic.api.incidents import HealthState, Phase, Target, TargetKind
 from kubemedic.api.policies import (
     IncidentScope,
     MemoryTrendTrigger,
@@ -33,6 +33,7 @@ from kubemedic.api.policies import (
 )
 from kubemedic.clients.prometheus import Series
 from kubemedic.domain.evaluating import SeriesKey, Verdict, evaluate_result
+from kubemedic.domain.fingerprints import fingerprint_of
 from kubemedic.domain.health import Reading
 from kubemedic.domain.lifecycle import Signal
 from kubemedic.domain.trends import assess_trend
@@ -138,12 +139,15 @@ async def _evaluate_threshold(
     assert ctl.prometheus is not None
     now = utcnow()
     step = settings.evaluation_interval_seconds
-    start = now - datetime.timedelta(seconds=settings.for_seconds + step)
+    # NB: the window's points fall on multiples of the step, so that a failure's
+    # first failing point, which names its evidence, is the same at every pass.
+    end = _floor_to_step(now, step)
+    start = end - datetime.timedelta(seconds=settings.for_seconds + step)
     query = settings.query.replace("$namespace", entry.namespace)
 
     # No answer at all: every open incident of the trigger lacks evidence.
     try:
-        result = await ctl.prometheus.query_range(query, start=start, end=now, step_seconds=step)
+        result = await ctl.prometheus.query_range(query, start=start, end=end, step_seconds=step)
     except UnavailableError as exc:
         metrics.QUERY_FAILURES.labels(entry.namespace, entry.name, trigger.name).inc()
         logger.warning(
@@ -170,6 +174,9 @@ async def _evaluate_threshold(
                 entry.namespace, entry.name, trigger.name, target.kind.value, target.name, reading
             )
         if evaluation.verdict == Verdict.FIRING:
+            # A failure older than the window was signalled when it began.
+            if evaluation.is_continuing and await _has_open_incident(ctl, entry, trigger, target):
+                continue
             since = evaluation.failing_since or now
             signal = Signal(
                 trigger=trigger.name,
@@ -292,6 +299,34 @@ def _mark_missing(
             Reading(state, message),
         )
         ctl.queue.add(summary.namespace, summary.name)
+
+
+async def _has_open_incident(
+    ctl: Controller, entry: PolicyEntry, trigger: Trigger, target: Target
+) -> bool:
+    """Whether the target has an open incident of the trigger, by the index or else the API.
+
+    The index fills from a watch, which may not have delivered the incidents
+    yet right after a restart; the API has them.
+    """
+    for summary in ctl.index.of_policy(entry.namespace, entry.name):
+        if (
+            summary.is_open
+            and summary.trigger == trigger.name
+            and (summary.target_kind, summary.target_name) == (target.kind.value, target.name)
+        ):
+            return True
+    fingerprint = fingerprint_of(policy=entry.name, trigger=trigger.name, target=target)
+    try:
+        existing = await ctl.store.list_by_fingerprint(entry.namespace, fingerprint)
+    except KubemedicError:
+        return False
+    return any(incident.status.phase != Phase.RESOLVED for incident in existing)
+
+
+def _floor_to_step(moment: datetime.datetime, step: int) -> datetime.datetime:
+    seconds = int(moment.timestamp()) // step * step
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
 
 
 def _wake_incidents(ctl: Controller, entry: PolicyEntry, trigger: Trigger) -> None:
