@@ -148,6 +148,11 @@ async def reconcile_incident(ctl: Controller, namespace: str, name: str) -> None
         except NotFoundError:
             ctl.index.remove(namespace, name)
             return
+        # NB: an incident is created in two writes, the object and then its
+        # status; one seen in between is for its creator to finish, who then
+        # queues it. Reconciling it here would make the creator's write fail.
+        if incident.status.detected_at is None:
+            return
         entry = ctl.book.get(namespace, incident.spec.policy_ref.name)
         try:
             await _reconcile(ctl, incident, entry)
