@@ -17,7 +17,7 @@ KEEP_DEVCLUSTER ?=
 .PHONY: help venv binaries prometheus-install deps lint unit test demo crds down
 
 help:
-	@echo "make demo    bring up a local cluster and Prometheus and run the operator"
+	@echo "make demo    a local cluster and Prometheus; the operator heals three failures live"
 	@echo "make test    install what is missing, lint, run every test"
 	@echo "make unit    the tests that need no cluster"
 	@echo "make lint    ruff, mypy --strict and the import contracts"
@@ -42,8 +42,8 @@ prometheus-install:
 deps: venv binaries prometheus-install
 
 lint: venv
-	$(VENV)/bin/ruff check operator tests hack/devcluster
-	$(VENV)/bin/ruff format --check operator tests hack/devcluster
+	$(VENV)/bin/ruff check operator tests hack/devcluster hack/demo
+	$(VENV)/bin/ruff format --check operator tests hack/devcluster hack/demo
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
