@@ -100,10 +100,9 @@ def prometheus() -> Iterator[PrometheusServer]:
     server = PrometheusServer.start_or_reuse()
     server.set_targets([])
     yield server
+    server.forget_targets()
     if is_teardown_wanted():
         run_devcluster("prometheus-down")
-    else:
-        server.set_targets([])
 
 
 @pytest.fixture(scope="session")

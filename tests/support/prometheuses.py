@@ -9,6 +9,7 @@ test needs to check that the operator survives Prometheus going away.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,10 +44,13 @@ class PrometheusServer:
 
     @property
     def targets_file(self) -> Path:
-        return self.state_dir / "targets.json"
+        """This process's own file of targets: other sessions keep theirs."""
+        return self.state_dir / "targets" / f"session-{os.getpid()}.json"
 
     @property
     def targets(self) -> list[str]:
+        if not self.targets_file.exists():
+            return []
         groups = json.loads(self.targets_file.read_text())
         return [target for group in groups for target in group["targets"]]
 
@@ -58,13 +62,18 @@ class PrometheusServer:
         self.set_targets([t for t in self.targets if t != target])
 
     def set_targets(self, targets: Sequence[str]) -> None:
-        """Scrape exactly these `host:port` targets from now on."""
+        """Scrape exactly these `host:port` targets (of this process) from now on."""
+        self.targets_file.parent.mkdir(parents=True, exist_ok=True)
         groups = [{"targets": list(targets), "labels": {}}] if targets else []
 
         # NB: write-then-rename, so Prometheus never reads half a file.
         tmp = self.targets_file.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(groups))
         tmp.replace(self.targets_file)
+
+    def forget_targets(self) -> None:
+        """Remove this process's file of targets."""
+        self.targets_file.unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Stop the process; its port and data stay reserved for `start()`."""
