@@ -76,7 +76,7 @@ def memory_trend_policy(name: str) -> dict[str, Any]:
                     "name": "leak",
                     "type": "MemoryTrend",
                     "memoryTrend": {
-                        "windowSeconds": 20,
+                        "windowSeconds": 12,
                         "stepSeconds": 2,
                         "growthPercent": 50,
                         "risingSharePercent": 70,
@@ -245,7 +245,7 @@ def test_a_value_hovering_between_the_thresholds_keeps_one_incident_open(
     # Above the threshold, then below it but above resolveThreshold, and again:
     # never healthy, so never closed, for well over the stabilization window.
     with flipping(exporter, namespace, [0.3, 0.6], period=1.5):
-        time.sleep(stabilization_seconds + 5)
+        time.sleep(stabilization_seconds + 2)
     incident = the_incident(kube_api, namespace)
     assert phase_of(incident) != "Resolved"
     assert incident["status"]["health"]["state"] == "Unhealthy"
@@ -253,7 +253,7 @@ def test_a_value_hovering_between_the_thresholds_keeps_one_incident_open(
 
     # Hovering just under the threshold is not healthy either.
     set_error_ratio(exporter, namespace, 0.3)
-    time.sleep(stabilization_seconds + 3)
+    time.sleep(stabilization_seconds + 2)
     incident = the_incident(kube_api, namespace)
     assert phase_of(incident) != "Resolved"
     assert (
@@ -361,8 +361,8 @@ def test_a_growing_working_set_opens_a_leak_incident_and_a_flat_one_does_not(
     operator.prometheus_url = prometheus.url
     operator.start()
 
-    # Ten percent of the start value a second: a leak by any reading of the rule.
-    with growing(leaky, start=40 * MIB, per_second=4 * MIB):
+    # A fifth of the start value a second: a leak by any reading of the rule.
+    with growing(leaky, start=40 * MIB, per_second=8 * MIB):
         [incident] = wait_for_incidents(kube_api, namespace, timeout=30)
         time.sleep(3)
     assert incident["spec"]["target"] == {
