@@ -4,6 +4,7 @@ A crash between two writes is the case idempotency exists for, and timing a
 SIGKILL from outside cannot hit it reliably. So the operator can kill itself
 at a named point, the way etcd's failpoints do:
 
+- ``after-incident-object``: an incident exists, its status not yet written;
 - ``after-action-key``: the action's key is stored, the mutation not done;
 - ``after-mutation``: the mutation is done, its result not stored.
 

@@ -81,7 +81,18 @@ async def _serve(args: argparse.Namespace) -> int:
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         return kopf.login_via_client(**kwargs)
 
+    # NB: the Lease task starts before kopf does: kopf treats every task
+    # created after its start as its own, and waits for it on shutdown.
+    waiters: set[asyncio.Task[Any]] = set()
+    if elector is not None:
+        waiters.add(asyncio.create_task(elector.hold(), name="lease"))
     stop_flag: asyncio.Event = asyncio.Event()
+
+    @kopf.on.cleanup(registry=registry)
+    def release_stop_flag(**_: Any) -> None:
+        # NB: kopf waits up to 5 s on shutdown for its waiter on our flag.
+        stop_flag.set()
+
     operator = asyncio.create_task(
         kopf.operator(
             registry=registry,
@@ -94,9 +105,7 @@ async def _serve(args: argparse.Namespace) -> int:
         ),
         name="kopf",
     )
-    waiters: set[asyncio.Task[Any]] = {operator}
-    if elector is not None:
-        waiters.add(asyncio.create_task(elector.hold(), name="lease"))
+    waiters.add(operator)
     done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
 
     # Either kopf stopped (a signal), or the Lease was lost: stop everything.

@@ -203,3 +203,35 @@ def test_notifications_reach_a_webhook_once_per_moment(
         }
     finally:
         receiver.close()
+
+
+def test_an_incident_left_without_status_by_a_crash_is_completed_after_restart(
+    kube_api: ApiClient, namespace: str, operator: OperatorProcess
+) -> None:
+    create_deployment(kube_api, namespace, "api", replicas=1)
+    create_policy(kube_api, namespace, scale_policy("api"))
+    operator.env["KUBEMEDIC_FAILPOINTS"] = "after-incident-object"
+    operator.start()
+
+    simulate_oom_kill(kube_api, namespace, first_pod(kube_api, namespace, "api"))
+    assert operator.wait_exit(timeout=30) == -signal.SIGKILL
+    [bare] = list_incidents(kube_api, namespace)
+    assert "status" not in bare
+
+    del operator.env["KUBEMEDIC_FAILPOINTS"]
+    operator.start()
+    completed = wait_for(
+        lambda: next(
+            (
+                i
+                for i in list_incidents(kube_api, namespace)
+                if (i.get("status") or {}).get("detectedAt")
+            ),
+            None,
+        ),
+        timeout=40,
+        what="the incident's status completed",
+    )
+    assert completed["status"]["occurrences"] >= 1
+    assert "stopped before recording" in completed["status"]["timeline"][0]["message"]
+    assert len(list_incidents(kube_api, namespace)) == 1

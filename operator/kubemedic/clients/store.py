@@ -14,7 +14,7 @@ import datetime
 import logging
 from typing import Any
 
-from kubemedic import GROUP, VERSION
+from kubemedic import GROUP, VERSION, failpoints
 from kubemedic.api.incidents import Incident, IncidentStatus
 from kubemedic.api.policies import RemediationPolicyStatus
 from kubemedic.clients.apiserver import AlreadyExistsError, ApiServer, Body, resource_path
@@ -95,6 +95,7 @@ class Store:
                 }
             ]
         created = await self.server.create(incidents_path(namespace), body)
+        failpoints.hit("after-incident-object")
         name = created["metadata"]["name"]
         patch = {
             "metadata": {"resourceVersion": created["metadata"]["resourceVersion"]},

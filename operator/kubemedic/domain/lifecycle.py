@@ -45,6 +45,7 @@ from kubemedic.api.policies import (
     Trigger,
 )
 from kubemedic.domain.conditions import find_condition, set_condition
+from kubemedic.domain.detecting import parse_time
 from kubemedic.domain.fingerprints import fingerprint_of, incident_labels, incident_name
 from kubemedic.domain.health import Reading, is_stable, merge_health
 from kubemedic.domain.rails import Verdict
@@ -190,6 +191,34 @@ def open_incident(
         on_target=True,
     )
     return incident, Plan(status=status, notes=(note,), notify=(NotificationEvent.OPENED,))
+
+
+def complete_creation(incident: Incident, *, now: datetime.datetime) -> IncidentStatus:
+    """A status for an incident whose creator stopped between its two writes.
+
+    The object exists but its status was never written; the signal that
+    opened it is lost, so the status says so instead of inventing one.
+    """
+    created = incident.metadata.get("creationTimestamp")
+    detected = parse_time(created) if created else None
+    message = "Opened by an operator that stopped before recording the signal"
+    status = IncidentStatus(
+        phase=Phase.DETECTED,
+        severity=incident.spec.severity,
+        first_seen_at=detected or now,
+        detected_at=detected or now,
+        last_seen_at=detected or now,
+        occurrences=1,
+        message=message,
+    )
+    status = add_entry(status, "Detected", message, now=now)
+    return status.model_copy(
+        update={
+            "conditions": set_condition(
+                status.conditions, RESOLVED, ConditionStatus.FALSE, "Open", message, now=now
+            )
+        }
+    )
 
 
 def is_joinable(

@@ -39,6 +39,7 @@ from kubemedic.clients.acting import ActionOutcome, ActionRequest
 from kubemedic.clients.apiserver import AlreadyExistsError
 from kubemedic.clients.workloads import list_owned_pods, read_workload
 from kubemedic.domain import lifecycle
+from kubemedic.domain.detecting import parse_time
 from kubemedic.domain.health import (
     Reading,
     assess_pods,
@@ -55,6 +56,9 @@ if TYPE_CHECKING:
     from kubemedic.handlers.runtime import PolicyEntry
 
 logger = logging.getLogger(__name__)
+
+# An incident without status this long after its creation lost its creator.
+ABANDONED_AFTER_SECONDS = 10
 
 
 # --- Signals ------------------------------------------------------------------------------------
@@ -152,7 +156,9 @@ async def reconcile_incident(ctl: Controller, namespace: str, name: str) -> None
         # status; one seen in between is for its creator to finish, who then
         # queues it. Reconciling it here would make the creator's write fail.
         if incident.status.detected_at is None:
-            return
+            incident = await _complete_if_abandoned(ctl, incident)
+            if incident.status.detected_at is None:
+                return
         entry = ctl.book.get(namespace, incident.spec.policy_ref.name)
         try:
             await _reconcile(ctl, incident, entry)
@@ -161,6 +167,21 @@ async def reconcile_incident(ctl: Controller, namespace: str, name: str) -> None
             # nothing was lost, the next pass starts from the new version.
             logger.debug("Incident %s/%s changed under us; reconciling again", namespace, name)
             ctl.queue.add(namespace, name, after=0.5)
+
+
+async def _complete_if_abandoned(ctl: Controller, incident: Incident) -> Incident:
+    """Write the status of an incident whose creator died before writing it."""
+    created = parse_time(incident.metadata.get("creationTimestamp"))
+    if created is None or (utcnow() - created).total_seconds() < ABANDONED_AFTER_SECONDS:
+        return incident
+    logger.warning(
+        "Completing Incident %s/%s: it has had no status for %ds",
+        *_identity(incident),
+        ABANDONED_AFTER_SECONDS,
+    )
+    return await ctl.store.write_status(
+        incident, lifecycle.complete_creation(incident, now=utcnow())
+    )
 
 
 async def _reconcile(ctl: Controller, incident: Incident, entry: PolicyEntry | None) -> None:
