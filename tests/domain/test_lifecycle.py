@@ -677,3 +677,19 @@ def test_storm_refusal_escalates_once() -> None:
     assert [n.reason for n in notes] == [lifecycle.ACTION_REFUSED, lifecycle.ESCALATED_EVENT]
     assert again.escalation_level == 1
     assert again_notes == []
+
+
+def test_an_incident_left_without_status_is_completed_from_its_creation_time() -> None:
+    bare = opened().model_copy(update={"status": IncidentStatus()})
+    bare.metadata["creationTimestamp"] = "2026-12-03T11:50:00Z"
+
+    status = lifecycle.complete_creation(bare, now=NOW)
+
+    assert status.detected_at == datetime.datetime(2026, 12, 3, 11, 50, tzinfo=datetime.UTC)
+    assert status.phase == Phase.DETECTED
+    assert status.occurrences == 1
+    assert status.severity == Severity.SEV2
+    assert [e.type for e in status.timeline] == ["Detected"]
+    resolved = find_condition(status.conditions, lifecycle.RESOLVED)
+    assert resolved is not None
+    assert resolved.status == ConditionStatus.FALSE
