@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes.client import ApiClient, CoreV1Api
 
+from support.devclusters import DevCluster
 from support.incidents import create_policy, read_policy, wait_for, wait_for_incidents
 from support.operators import OperatorProcess
+from support.prometheuses import PrometheusServer
 from support.workloads import create_deployment, simulate_oom_kill
 
 pytestmark = pytest.mark.cluster
@@ -88,3 +92,35 @@ def test_policy_status_counts_open_incidents_and_says_it_is_ready(
     assert status["mode"] == "Enforce"
     assert status["targets"] == 1
     assert condition(policy, "Ready")["status"] == "True"  # type: ignore[index]
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_every_example_policy_is_ready_under_the_operator(
+    devcluster: DevCluster,
+    kube_api: ApiClient,
+    namespace: str,
+    operator: OperatorProcess,
+    prometheus: PrometheusServer,
+) -> None:
+    devcluster.kubectl("apply", "-n", namespace, "-f", str(EXAMPLES))
+    names = [
+        document["metadata"]["name"]
+        for path in sorted(EXAMPLES.glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text())
+        if document and document["kind"] == "RemediationPolicy"
+    ]
+    assert len(names) >= 6
+    operator.prometheus_url = prometheus.url
+    operator.start()
+
+    def all_ready() -> list[str] | None:
+        waiting = []
+        for name in names:
+            ready = condition(read_policy(kube_api, namespace, name), "Ready")
+            if ready is None or ready["status"] != "True":
+                waiting.append(f"{name}: {ready}")
+        return None if waiting else names
+
+    wait_for(all_ready, timeout=30, what="every example policy Ready")
