@@ -116,3 +116,18 @@ def test_restart_burst_opens_an_incident(
     [incident] = wait_for_incidents(kube_api, namespace, timeout=10)
     assert incident["spec"]["trigger"] == "pods"
     assert "restarted 3 times" in incident["status"]["message"]
+
+
+def test_a_failure_that_happened_before_the_policy_existed_is_found(
+    kube_api: ApiClient, namespace: str, operator: OperatorProcess
+) -> None:
+    create_deployment(kube_api, namespace, "api", replicas=1)
+    operator.start()
+    simulate_oom_kill(kube_api, namespace, pods_of(kube_api, namespace, "api")[0])
+    time.sleep(1)
+    assert list_incidents(kube_api, namespace) == []
+
+    # The pod does not change again; the new policy must look at it anyway.
+    create_policy(kube_api, namespace, pod_failure_policy("oom", app="api", reasons=["OOMKilled"]))
+    [incident] = wait_for_incidents(kube_api, namespace, timeout=10)
+    assert incident["spec"]["target"]["name"] == "api"

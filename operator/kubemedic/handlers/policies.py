@@ -19,6 +19,7 @@ from kubemedic.api.common import utcnow
 from kubemedic.api.policies import ActionType, RemediationPolicy, RemediationPolicyStatus
 from kubemedic.domain.policy_status import IncidentFacts, invalid_status, policy_status
 from kubemedic.errors import KubemedicError
+from kubemedic.handlers.pods import handle_pod
 from kubemedic.handlers.runtime import PolicyEntry
 
 if TYPE_CHECKING:
@@ -68,11 +69,18 @@ async def handle_policy(ctl: Controller, event_type: str | None, body: Mapping[s
         logger.warning("RemediationPolicy %s/%s cannot be used: %s", namespace, name, problem)
         await _write_invalid(ctl, body, generation=generation, message=problem)
         return
-    if previous is None or previous.generation != generation:
+    is_news = previous is None or previous.generation != generation
+    if is_news:
         logger.info("Watching RemediationPolicy %s/%s (generation %d)", namespace, name, generation)
     ctl.book.put(entry)
     ctl.evaluators.sync_policy(entry)
     await refresh_policy_status(ctl, entry, body=body)
+
+    # NB: the pod watch filters on the book, and may have listed the
+    # namespace's pods before this policy reached it (at start-up, or when
+    # the policy is new): look at them once more, now that it is there.
+    if is_news:
+        ctl.spawn(rescan_pods(ctl, namespace))
 
 
 async def refresh_policy_status(
@@ -172,3 +180,14 @@ def _status_of(body: Mapping[str, Any] | None) -> Mapping[str, Any]:
         return {}
     status = body.get("status")
     return status if isinstance(status, Mapping) else {}
+
+
+async def rescan_pods(ctl: Controller, namespace: str) -> None:
+    """Check every pod of a namespace against its policies, as the watch would."""
+    try:
+        pods = await ctl.server.list(f"/api/v1/namespaces/{namespace}/pods")
+    except KubemedicError as exc:
+        logger.warning("Listing the pods of %s for a new policy failed: %s", namespace, exc)
+        return
+    for pod in pods:
+        await handle_pod(ctl, "MODIFIED", pod)
