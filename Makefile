@@ -14,13 +14,14 @@ PYTEST_ARGS ?=
 # make test KEEP_DEVCLUSTER=1 leaves the cluster and Prometheus running.
 KEEP_DEVCLUSTER ?=
 
-.PHONY: help venv binaries prometheus-install deps lint unit test demo crds down
+.PHONY: help venv binaries prometheus-install deps lint unit test demo crds down bench
 
 help:
 	@echo "make demo    a local cluster and Prometheus; the operator heals three failures live"
 	@echo "make test    install what is missing, lint, run every test"
 	@echo "make unit    the tests that need no cluster"
 	@echo "make lint    ruff, mypy --strict and the import contracts"
+	@echo "make bench   benchmark figures of the pod watch (BENCH_ARGS=--cluster for more)"
 	@echo "make deps    venv + binaries + prometheus-install"
 	@echo "make crds    regenerate crds/ from the API models"
 	@echo "make down    stop the local cluster and Prometheus"
@@ -42,8 +43,8 @@ prometheus-install:
 deps: venv binaries prometheus-install
 
 lint: venv
-	$(VENV)/bin/ruff check operator tests hack/devcluster hack/demo
-	$(VENV)/bin/ruff format --check operator tests hack/devcluster hack/demo
+	$(VENV)/bin/ruff check operator tests benchmarks hack/devcluster hack/demo
+	$(VENV)/bin/ruff format --check operator tests benchmarks hack/devcluster hack/demo
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -86,3 +87,8 @@ crds: venv
 
 down:
 	hack/devcluster down
+
+# Figures, not assertions: see benchmarks/ and the README's Performance section.
+BENCH_ARGS ?=
+bench: deps
+	$(VENV)/bin/python benchmarks/bench_pod_watch.py $(BENCH_ARGS)
