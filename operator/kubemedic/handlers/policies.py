@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
+from kubemedic import metrics
 from kubemedic.api.common import utcnow
 from kubemedic.api.policies import ActionType, RemediationPolicy, RemediationPolicyStatus
 from kubemedic.domain.policy_status import IncidentFacts, invalid_status, policy_status
@@ -114,6 +115,7 @@ async def refresh_policy_status(
         is_globally_paused=await ctl.is_globally_paused(),
         now=utcnow(),
     )
+    metrics.OPEN_INCIDENTS.labels(entry.namespace, entry.name).set(status.open_incidents)
     if previous is not None and status == previous:
         return
     await ctl.store.write_policy_status(entry.namespace, entry.name, old, status)
