@@ -8,6 +8,7 @@ created by its ReplicaSet and becomes Ready.
 from __future__ import annotations
 
 import time
+import urllib.request
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from support.incidents import (
     wait_for,
     wait_for_incidents,
 )
-from support.operators import OperatorProcess
+from support.operators import OperatorProcess, free_port
 from support.workloads import (
     create_deployment,
     simulate_crash_loop,
@@ -437,3 +438,32 @@ def test_a_runbook_job_runs_with_the_incident_in_its_environment(
     env = {e.name: e.value for e in job.spec.template.spec.containers[0].env}
     assert env["KUBEMEDIC_INCIDENT"] == resolved["metadata"]["name"]
     assert env["KUBEMEDIC_TARGET_NAME"] == "api"
+
+
+def test_the_metrics_count_a_dry_run_action(
+    kube_api: ApiClient, namespace: str, operator: OperatorProcess
+) -> None:
+    create_deployment(kube_api, namespace, "api", replicas=2)
+    evict = {"name": "evict", "type": "EvictPod", "verification": {"timeoutSeconds": 60}}
+    create_policy(
+        kube_api,
+        namespace,
+        policy("oom", app="api", actions=[evict], safety={"mode": "DryRun"}, stabilization=600),
+    )
+    port = free_port()
+    operator.extra_args = ("--metrics-port", str(port))
+    operator.start()
+
+    simulate_oom_kill(kube_api, namespace, pods_of(kube_api, namespace, "api")[0].metadata.name)
+
+    def scraped() -> str | None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        wanted = (
+            f'kubemedic_actions_total{{namespace="{namespace}",policy="oom",'
+            f'result="DryRun",type="EvictPod"}} 1.0'
+        )
+        return text if wanted in text else None
+
+    text = wait_for(scraped, timeout=30, what="the DryRun action counted")
+    assert f'kubemedic_incidents_opened_total{{namespace="{namespace}"' in text
