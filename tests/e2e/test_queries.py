@@ -306,8 +306,17 @@ def test_an_incident_stays_open_while_prometheus_is_down_and_closes_after_it_is_
         assert condition["reason"] == "EvidenceMissing"
         assert "did not answer" in condition["message"]
         assert incident["status"]["health"]["state"] == "Unknown"
-        warnings = events_with_reason(kube_api, namespace, "EvidenceMissing")
-        assert [e.type for e in warnings if e.involved_object.name == name] == ["Warning"]
+        # The Event is posted just after the status is written.
+        warnings = wait_for(
+            lambda: [
+                e
+                for e in events_with_reason(kube_api, namespace, "EvidenceMissing")
+                if e.involved_object.name == name
+            ],
+            timeout=10,
+            what="the EvidenceMissing Event",
+        )
+        assert [e.type for e in warnings] == ["Warning"]
 
         time.sleep(stabilization_seconds + 2)
         incident = the_incident(kube_api, namespace)

@@ -245,7 +245,12 @@ def test_the_global_pause_stops_every_action_until_lifted(
     core.patch_namespace(namespace, lift)
     acted = wait_for(
         lambda: next(
-            (i for i in list_incidents(kube_api, namespace) if i["status"].get("actions")), None
+            (
+                i
+                for i in list_incidents(kube_api, namespace)
+                if any(a["result"] != "Pending" for a in i["status"].get("actions", []))
+            ),
+            None,
         ),
         timeout=30,
         what="the action once the pause is lifted",
