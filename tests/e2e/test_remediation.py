@@ -93,7 +93,7 @@ def wait_for_phase(api: ApiClient, namespace: str, phase: str, timeout: float) -
 
 
 def actions_of(incident: dict[str, Any]) -> list[dict[str, Any]]:
-    actions: list[dict[str, Any]] = incident["status"].get("actions", [])
+    actions: list[dict[str, Any]] = (incident.get("status") or {}).get("actions", [])
     return actions
 
 
