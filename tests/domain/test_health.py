@@ -17,7 +17,9 @@ from kubemedic.domain.health import (
     is_stable,
     merge_health,
     ready_replicas,
+    unavailability_of,
 )
+from kubemedic.domain.rails import Unavailability
 
 from .pods import NOW, ago, container, deployment, pod
 
@@ -257,3 +259,18 @@ def test_failing_pods_skips_terminating_pods() -> None:
 
 def test_failing_pods_is_empty_when_all_are_healthy() -> None:
     assert choose([pod("a"), pod("b")], []) == []
+
+
+@pytest.mark.parametrize(
+    ("ready", "chosen", "expected"),
+    [
+        pytest.param(4, ["a"], Unavailability(4, 0, 1), id="all-ready-one-ready-pod-chosen"),
+        pytest.param(3, ["down"], Unavailability(4, 1, 0), id="the-chosen-pod-is-already-down"),
+        pytest.param(3, ["a", "down"], Unavailability(4, 1, 1), id="one-ready-one-down"),
+    ],
+)
+def test_unavailability_counts_only_ready_pods_a_pod_action_would_take(
+    ready: int, chosen: list[str], expected: Unavailability
+) -> None:
+    pods = [pod("a"), pod("b"), pod("c"), pod("down", is_ready=False)]
+    assert unavailability_of(deployment(replicas=4, ready=ready), pods, chosen) == expected

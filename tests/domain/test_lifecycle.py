@@ -693,3 +693,39 @@ def test_an_incident_left_without_status_is_completed_from_its_creation_time() -
     resolved = find_condition(status.conditions, lifecycle.RESOLVED)
     assert resolved is not None
     assert resolved.status == ConditionStatus.FALSE
+
+
+def test_rails_context_counts_actions_per_target_and_policy_from_status() -> None:
+    def sibling(name: str, target: str, *, phase: Phase, acted_at: list[int]) -> Incident:
+        incident = opened()
+        status = incident.status
+        for i, seconds in enumerate(acted_at):
+            step = StepPlan(index=i, action=SPEC.actions[0], key=f"k-{name}-{i}")
+            status = start_action(status, step, object_=None, is_dry_run=False, now=ago(seconds))
+        return incident.model_copy(
+            update={
+                "metadata": {**incident.metadata, "name": name},
+                "spec": incident.spec.model_copy(
+                    update={"target": TARGET.model_copy(update={"name": target})}
+                ),
+                "status": status.model_copy(update={"phase": phase}),
+            }
+        )
+
+    mine = sibling("mine", "api", phase=Phase.INVESTIGATING, acted_at=[])
+    siblings = [
+        mine,
+        sibling("old", "api", phase=Phase.RESOLVED, acted_at=[300]),
+        sibling("other", "web", phase=Phase.REMEDIATING, acted_at=[60, 30]),
+    ]
+
+    ctx = lifecycle.rails_context(
+        mine, siblings, total_targets=1, is_globally_paused=False, unavailability=None, now=NOW
+    )
+
+    assert ctx.target_action_times == [ago(300)]
+    assert sorted(ctx.policy_action_times) == [ago(300), ago(60), ago(30)]
+    assert ctx.other_remediating == 1
+    assert ctx.failing_targets == 2
+    assert ctx.total_targets == 2, "never fewer targets than are failing"
+    assert not ctx.is_mid_ladder

@@ -21,6 +21,7 @@ from kubemedic.domain.detecting import (
     parse_time,
     ready_since,
 )
+from kubemedic.domain.rails import Unavailability
 
 _ALWAYS_UNHEALTHY_WAITING = {
     FailureReason.CRASH_LOOP_BACK_OFF.value,
@@ -180,3 +181,16 @@ def failing_pods(
         elif name in evidence_pods:
             chosen.append((2, name))
     return [name for _, name in sorted(chosen)]
+
+
+def unavailability_of(
+    workload: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], chosen: Sequence[str]
+) -> Unavailability:
+    """The workload's replicas for the maxUnavailablePercent rail, if ``chosen`` were hit."""
+    desired = desired_replicas(workload)
+    ready_names = {(p.get("metadata") or {}).get("name") for p in pods if is_pod_ready(p)}
+    return Unavailability(
+        desired=desired,
+        unavailable=max(desired - ready_replicas(workload), 0),
+        touching_ready=sum(1 for name in chosen if name in ready_names),
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+from collections.abc import Sequence
 
 from kubemedic.api.common import ConditionStatus, Severity
 from kubemedic.api.incidents import (
@@ -48,7 +49,7 @@ from kubemedic.domain.conditions import find_condition, set_condition
 from kubemedic.domain.detecting import parse_time
 from kubemedic.domain.fingerprints import fingerprint_of, incident_labels, incident_name
 from kubemedic.domain.health import Reading, is_stable, merge_health
-from kubemedic.domain.rails import Verdict
+from kubemedic.domain.rails import RailsContext, Unavailability, Verdict
 from kubemedic.domain.timelines import add_entry
 
 # Condition types of an Incident.
@@ -547,6 +548,49 @@ def finish_action(
         return updated, [Note("Normal", f"Action{result.value}", message[:1024])]
     reason = ACTION_BLOCKED if result == ActionResult.BLOCKED else ACTION_FAILED
     return updated, [Note("Warning", reason, message[:1024], on_target=True)]
+
+
+def rails_context(
+    incident: Incident,
+    siblings: Sequence[Incident],
+    *,
+    total_targets: int,
+    is_globally_paused: bool,
+    unavailability: Unavailability | None,
+    now: datetime.datetime,
+) -> RailsContext:
+    """The rails' inputs for ``incident``, from every incident of its policy.
+
+    Counts come from the incidents' status (as just read from the API), so
+    they hold across restarts and leader changes.
+    """
+    name = incident.metadata.get("name")
+    target = incident.spec.target
+    policy_times: list[datetime.datetime] = []
+    target_times: list[datetime.datetime] = []
+    other_remediating = 0
+    failing_targets: set[tuple[str, str]] = set()
+    for sibling in siblings:
+        times = counted_action_times(sibling.status)
+        policy_times.extend(times)
+        other = sibling.spec.target
+        if (other.kind, other.name) == (target.kind, target.name):
+            target_times.extend(times)
+        if sibling.status.phase != Phase.RESOLVED:
+            failing_targets.add((other.kind.value, other.name))
+        if sibling.metadata.get("name") != name and is_being_remediated(sibling.status):
+            other_remediating += 1
+    return RailsContext(
+        now=now,
+        policy_action_times=policy_times,
+        target_action_times=target_times,
+        other_remediating=other_remediating,
+        is_mid_ladder=bool(incident.status.actions),
+        failing_targets=len(failing_targets),
+        total_targets=max(total_targets, len(failing_targets)),
+        is_globally_paused=is_globally_paused,
+        unavailability=unavailability,
+    )
 
 
 def record_revert(

@@ -43,9 +43,8 @@ from kubemedic.domain.detecting import parse_time
 from kubemedic.domain.health import (
     Reading,
     assess_pods,
-    desired_replicas,
     failing_pods,
-    ready_replicas,
+    unavailability_of,
 )
 from kubemedic.domain.lifecycle import Note, Plan, Signal, StepPlan
 from kubemedic.domain.rails import POD_ACTIONS, RailsContext, Unavailability, check_rails
@@ -484,14 +483,7 @@ async def _choose_pods(
         now=utcnow(),
         window_seconds=entry.spec.closing.stabilization_seconds,
     )
-    desired = desired_replicas(workload.body)
-    ready = ready_replicas(workload.body)
-    ready_names = {p["metadata"]["name"] for p in pods if _is_ready(p)}
-    unavailability = Unavailability(
-        desired=desired,
-        unavailable=max(desired - ready, 0),
-        touching_ready=sum(1 for name in chosen if name in ready_names),
-    )
+    unavailability = unavailability_of(workload.body, pods, chosen)
     return tuple(chosen), unavailability
 
 
@@ -502,35 +494,14 @@ async def _gather_rails(
     unavailability: Unavailability | None,
 ) -> RailsContext:
     """The rails' inputs, read from the incidents' status in the API (not a cache)."""
-    name = str(incident.metadata["name"])
     siblings = await ctl.store.list_by_policy(entry.namespace, entry.name)
-    target = incident.spec.target
-    policy_times = []
-    target_times = []
-    other_remediating = 0
-    failing_targets = set()
-    for sibling in siblings:
-        times = lifecycle.counted_action_times(sibling.status)
-        policy_times.extend(times)
-        if sibling.spec.target == target or (
-            sibling.spec.target.kind == target.kind and sibling.spec.target.name == target.name
-        ):
-            target_times.extend(times)
-        if sibling.status.phase != Phase.RESOLVED:
-            failing_targets.add((sibling.spec.target.kind, sibling.spec.target.name))
-        if sibling.metadata.get("name") != name and lifecycle.is_being_remediated(sibling.status):
-            other_remediating += 1
-    total = await ctl.count_targets(entry)
-    return RailsContext(
-        now=utcnow(),
-        policy_action_times=policy_times,
-        target_action_times=target_times,
-        other_remediating=other_remediating,
-        is_mid_ladder=bool(incident.status.actions),
-        failing_targets=len(failing_targets),
-        total_targets=max(total, len(failing_targets)),
+    return lifecycle.rails_context(
+        incident,
+        siblings,
+        total_targets=await ctl.count_targets(entry),
         is_globally_paused=await ctl.is_globally_paused(),
         unavailability=unavailability,
+        now=utcnow(),
     )
 
 
@@ -578,13 +549,6 @@ def _has_human_input(incident: Incident) -> bool:
     return bool(spec.acknowledged_by and status.acknowledged_at is None) or (
         spec.retries > status.observed_retries
     )
-
-
-def _is_ready(pod: dict[str, Any]) -> bool:
-    for condition in (pod.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return bool(condition.get("status") == "True")
-    return False
 
 
 def _count_resolution(incident: Incident, plan: Plan) -> None:
