@@ -27,7 +27,7 @@ from kubemedic.clients.store import Store
 from kubemedic.domain import notices
 from kubemedic.domain.lifecycle import Plan
 from kubemedic.domain.selecting import matches_selector
-from kubemedic.errors import KubemedicError
+from kubemedic.errors import ConflictError, KubemedicError
 from kubemedic.handlers.runtime import (
     Evidence,
     IncidentIndex,
@@ -47,6 +47,7 @@ PAUSE_ANNOTATION = f"{GROUP}/paused"
 _SEEN_LIMIT = 10_000
 _TARGETS_TTL_SECONDS = 30.0
 _PAUSE_TTL_SECONDS = 2.0
+_RECORD_ATTEMPTS = 5
 
 
 @dataclasses.dataclass
@@ -192,23 +193,31 @@ class Controller:
         if not records:
             return incident
 
-        # The record keeps each notification from being sent twice.
-        try:
-            fresh = await self.store.read_incident(namespace, str(incident.metadata["name"]))
-            kept = list(fresh.status.notifications)
-            for record in records:
-                kept = notices.record(kept, record)
-            return await self.store.write_status(
-                fresh, fresh.status.model_copy(update={"notifications": kept})
-            )
-        except KubemedicError as exc:
-            logger.warning(
-                "Recording notifications on Incident %s/%s failed: %s",
-                namespace,
-                incident.metadata.get("name"),
-                exc,
-            )
-            return incident
+        # The record keeps each notification from being sent twice. Other
+        # writers (the reconciler) may change the status meanwhile: on a
+        # conflict, read again and add the records to the newer status.
+        name = str(incident.metadata["name"])
+        for attempt in range(_RECORD_ATTEMPTS):
+            try:
+                fresh = await self.store.read_incident(namespace, name)
+                kept = list(fresh.status.notifications)
+                for record in records:
+                    kept = notices.record(kept, record)
+                return await self.store.write_status(
+                    fresh, fresh.status.model_copy(update={"notifications": kept})
+                )
+            except ConflictError:
+                if attempt + 1 < _RECORD_ATTEMPTS:
+                    continue
+                logger.warning(
+                    "Recording notifications on Incident %s/%s kept conflicting", namespace, name
+                )
+            except KubemedicError as exc:
+                logger.warning(
+                    "Recording notifications on Incident %s/%s failed: %s", namespace, name, exc
+                )
+                break
+        return incident
 
     # --- Facts for the rails ----------------------------------------------------------------
 
